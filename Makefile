@@ -55,6 +55,9 @@ book: install ## build the HTML book (strict: warnings are errors) from the comm
 test: lint test-unit test-pairs test-notebooks book ## everything CI runs: lint, unit tests, pair check, nbval, strict book build
 	@echo "make test: all checks passed"
 
+bench: install ## run the performance benchmarks at full size: JSON and plots in _build/bench/
+	$(BIN)/python tools/bench.py --out $(BUILD)/bench
+
 clean: ## remove build products (keeps $(VENV))
 	rm -rf $(BUILD) .pytest_cache .ruff_cache src/*.egg-info
 	find . -name __pycache__ -not -path "./$(VENV)/*" -exec rm -rf {} +

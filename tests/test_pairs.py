@@ -35,12 +35,16 @@ def test_every_notebook_has_a_source():
 def test_source_and_notebook_have_identical_cells(source):
     assert source.name[:2].isdigit() and source.name[2] == "_", f"{source.name}: expected NN_topic.py"
     notebook_path = source.with_suffix(".ipynb")
-    assert notebook_path.is_file(), f"{source.name} has no notebook twin; run `make sync CHAPTERS=chapters/{source.name}`"
+    assert notebook_path.is_file(), (
+        f"{source.name} has no notebook twin; run `make sync CHAPTERS=chapters/{source.name}`"
+    )
     from_py = _cells(jupytext.read(source))
     from_nb = _cells(jupytext.read(notebook_path))
     assert len(from_py) == len(from_nb), f"{source.name}: {len(from_py)} cells, notebook has {len(from_nb)}"
     for index, (a, b) in enumerate(zip(from_py, from_nb)):
-        assert a == b, f"{source.name}: cell {index} differs from the notebook; run `make sync CHAPTERS=chapters/{source.name}`"
+        assert a == b, (
+            f"{source.name}: cell {index} differs from the notebook; run `make sync CHAPTERS=chapters/{source.name}`"
+        )
 
 
 @pytest.mark.parametrize("notebook_path", NOTEBOOKS, ids=[n.stem for n in NOTEBOOKS])

@@ -30,6 +30,7 @@ from .device import DEVICE_CHOICES, DEVICE_ENV, configure_tensorflow, requested_
 from .environment import TESTED_WITH, describe_environment, in_colab, version_drift
 from .isolated import IsolatedRunError, run_isolated
 from .plotting import FRAMEWORK_COLORS, use_book_style
+from .results import glue, read_glued
 from .seed import seed_everything
 
 __version__ = "0.1.0"
@@ -48,9 +49,11 @@ __all__ = [
     "cache_dir",
     "configure_tensorflow",
     "describe_environment",
+    "glue",
     "in_colab",
     "load_mnist",
     "preprocess",
+    "read_glued",
     "requested_device",
     "run_isolated",
     "seed_everything",
