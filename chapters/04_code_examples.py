@@ -349,9 +349,8 @@ print(
 tu.glue("ch04_acc_tf", f"{acc_tf:.1%}")
 tu.glue("ch04_acc_pt", f"{acc_pt:.1%}")
 tu.glue("ch04_data", data.source)
-print(
-    f"Test accuracy after {num_epochs} epochs: TensorFlow {acc_tf:.2%}, PyTorch {acc_pt:.2%}"
-)
+print(f"Test accuracy after {num_epochs} epochs:")
+print(f"TensorFlow {acc_tf:.2%}, PyTorch {acc_pt:.2%}")
 
 # %% [markdown]
 # On this run, Keras's `fit` reached {glue:text}`ch04_acc_tf` and the PyTorch loop {glue:text}`ch04_acc_pt` on the
