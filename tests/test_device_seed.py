@@ -132,6 +132,8 @@ def test_determinism_switches_are_on():
     assert torch.are_deterministic_algorithms_enabled()
     assert torch.is_deterministic_algorithms_warn_only_enabled()
     assert torch.backends.cudnn.benchmark is False
+    assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+    assert not tf.config.experimental.tensor_float_32_execution_enabled()
     tu.seed_everything(0, deterministic=False)  # does not switch determinism off, only skips switching it on
 
 

@@ -17,9 +17,12 @@ FRAMEWORKS = ("torch", "tensorflow")  # the order they are imported in, everywhe
 def seed_everything(seed: int = 0, *, deterministic: bool = True, frameworks: Iterable[str] = FRAMEWORKS) -> None:
     """Seed Python's ``random``, NumPy's global generator and each installed framework in *frameworks*.
 
-    With *deterministic*, also ask for deterministic kernels: ``torch.use_deterministic_algorithms(True,
-    warn_only=True)`` (warns instead of failing on an op without a deterministic kernel), cuDNN benchmarking off,
-    and ``tf.config.experimental.enable_op_determinism()``. Frameworks that are not installed are skipped.
+    With *deterministic*, also ask for deterministic, full-precision kernels: ``torch.use_deterministic_algorithms(
+    True, warn_only=True)`` (warns instead of failing on an op without a deterministic kernel), cuDNN benchmarking
+    off, ``tf.config.experimental.enable_op_determinism()``, and TF32 off in both frameworks (on Ampere and newer
+    GPUs TensorFlow uses TF32 for float32 matrix products by default, and PyTorch for cuDNN convolutions, which
+    would make cross-framework comparisons at float32 tolerance fail). Frameworks that are not installed are
+    skipped.
 
     Raises :class:`ValueError` for a negative or non-integer seed, or an unknown framework name.
     """
@@ -47,6 +50,8 @@ def _seed_torch(seed: int, deterministic: bool) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
 
 
 def _seed_tensorflow(seed: int, deterministic: bool) -> None:
@@ -59,3 +64,4 @@ def _seed_tensorflow(seed: int, deterministic: bool) -> None:
         keras.utils.set_random_seed(seed)  # Python, NumPy, TF, and Keras's own seed generators
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+        tf.config.experimental.enable_tensor_float_32_execution(False)
