@@ -28,8 +28,8 @@ def test_hidden_glue_matches_myst_nb_format(captured):
 
 
 def test_displayed_glue_and_strings(captured):
-    tu.glue("ch04_note", "95.2 %", display=True)
-    assert captured[0][0] == {"text/plain": "95.2 %"}
+    tu.glue("ch04_note", "13,755", display=True)
+    assert captured[0][0] == {"text/plain": "'13,755'"}  # quoted: myst-nb literal_evals it back to the string
 
 
 @pytest.mark.parametrize("bad_name", ["1abc", "with space", "a-b"])
@@ -48,9 +48,21 @@ def test_read_glued_round_trip(tmp_path):
         {"output_type": "display_data", "metadata": {"scrapbook": {"name": "a", "mime_prefix": g.GLUE_PREFIX}},
          "data": {g.GLUE_PREFIX + "text/plain": ["0.", "25"]}},
         {"output_type": "display_data", "metadata": {"scrapbook": {"name": "b", "mime_prefix": ""}},
-         "data": {"text/plain": "visible"}},
+         "data": {"text/plain": "'13,755'"}},
         {"output_type": "stream", "name": "stdout", "text": "not glue"},
     ]  # fmt: skip
     path = tmp_path / "nb.ipynb"
     path.write_text(json.dumps({"cells": [{"cell_type": "code", "outputs": outputs}, {"cell_type": "markdown"}]}))
-    assert tu.read_glued(path) == {"a": "0.25", "b": "visible"}
+    assert tu.read_glued(path) == {"a": "0.25", "b": "13,755"}
+
+
+@pytest.mark.parametrize("value", ["13,755", "1e-3", "95.2%", "TF 2.21, torch 2.13"])
+def test_myst_nb_renders_glued_strings_verbatim(value):
+    """myst-nb's {glue:text} literal_evals the stored text: a string must come back as itself, not a tuple."""
+    format_plain_text = pytest.importorskip("myst_nb.core.variables").format_plain_text
+    assert format_plain_text(g._text(value), "") == value
+
+
+def test_myst_nb_formats_glued_numbers():
+    format_plain_text = pytest.importorskip("myst_nb.core.variables").format_plain_text
+    assert format_plain_text(g._text(np.float64(13755.4)), ",.0f") == "13,755"

@@ -8,6 +8,7 @@ from the chapters that measured them, instead of retyping numbers.
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 from pathlib import Path
@@ -20,7 +21,9 @@ GLUE_PREFIX = "application/papermill.record/"  # the MIME prefix myst-nb and scr
 
 def _text(value: Any) -> str:
     if isinstance(value, str):
-        return value
+        # quoted, as IPython would: myst-nb's {glue:text} runs ast.literal_eval on the stored text, which turns an
+        # unquoted "23,867" into the tuple (23, 867) and an unquoted "1e-3" into a float
+        return repr(value)
     if isinstance(value, bool) or value is None:
         return str(value)
     if hasattr(value, "item") and callable(value.item):  # NumPy / framework scalars: no np.float64(...) repr
@@ -33,8 +36,9 @@ def _text(value: Any) -> str:
 def glue(name: str, value: Any, *, display: bool = False) -> None:
     """Store *value* under *name* in this cell's output (shown in place too, with *display*).
 
-    Strings are stored as they are; numbers as their Python repr (NumPy scalars are converted first). Names are
-    ``[a-zA-Z_][a-zA-Z0-9_]*``, unique within a notebook; use a chapter prefix (``ch04_acc_tf``).
+    Strings and numbers are stored as their Python repr (NumPy scalars are converted first), which is what
+    myst-nb's ``{glue:text}`` expects: a string renders as it is, a number can take a format (``{glue:text}`key:.1f```).
+    Names are ``[a-zA-Z_][a-zA-Z0-9_]*``, unique within a notebook; use a chapter prefix (``ch04_acc_tf``).
     """
     from IPython.display import display as ipy_display
 
@@ -46,7 +50,8 @@ def glue(name: str, value: Any, *, display: bool = False) -> None:
 
 
 def read_glued(notebook: str | Path) -> dict[str, str]:
-    """Every glued value in a stored notebook (``.ipynb``), as ``{name: text}``. Raises FileNotFoundError."""
+    """Every glued value in a stored notebook (``.ipynb``), as ``{name: text}`` (strings unquoted, numbers as their
+    repr). Raises FileNotFoundError."""
     cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]
     found: dict[str, str] = {}
     for cell in cells:
@@ -56,5 +61,8 @@ def read_glued(notebook: str | Path) -> dict[str, str]:
                 continue
             text = output.get("data", {}).get(f"{record.get('mime_prefix', '')}text/plain")
             if text is not None:
-                found[record["name"]] = "".join(text) if isinstance(text, list) else text
+                text = "".join(text) if isinstance(text, list) else text
+                if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+                    text = ast.literal_eval(text)
+                found[record["name"]] = text
     return found
