@@ -6,7 +6,8 @@ For each ``chapters/NN_topic.py`` given (default: all), this
 2. executes it top to bottom in a fresh ``python3`` kernel, in the ``chapters/`` folder, as CI would;
 3. drops stderr streams from the outputs (TensorFlow's C++ start-up lines depend on the machine and the way the
    kernel was started; nbval does not compare stderr either) and execution timestamps;
-4. sets the notebook metadata every chapter shares (kernelspec, Colab's GPU runtime request);
+4. sets the notebook metadata every chapter shares (kernelspec, Colab's GPU runtime request) and records what it
+   was executed with (``last_verified``: date, versions, data source), which the book shows under the chapter title;
 5. writes ``NN_topic.ipynb`` beside it, and reports the execution time.
 
 The ``.py`` is never written, so an edit there cannot be lost to a stale notebook (jupytext ``--sync`` decides by
@@ -16,9 +17,14 @@ modification time, which a ``git checkout`` scrambles).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime
 import json
+import os
+import platform
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 import jupytext
@@ -35,6 +41,26 @@ NOTEBOOK_METADATA = {
     "accelerator": "GPU",  # Colab opens the notebook on a GPU runtime
     "colab": {"gpuType": "T4", "provenance": []},
 }
+
+
+# The packages named in the "last verified" record (and on the page, by _ext/side_by_side.py).
+VERIFIED_PACKAGES = ("numpy", "tensorflow", "keras", "torch")
+
+
+def verification_record() -> dict:
+    """What a chapter is executed with: today's date (UTC), the installed versions, the MNIST source.
+
+    The kernel runs this same interpreter (kernelspec ``python3``), so the versions are the kernel's.
+    """
+    versions = {"python": platform.python_version()}
+    for name in VERIFIED_PACKAGES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[name] = metadata.version(name)
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).date().isoformat(),
+        "versions": versions,
+        "data": os.environ.get("TUTORIAL_DATA", "auto"),
+    }
 
 
 def chapter_sources(paths: list[str]) -> list[Path]:
@@ -87,6 +113,7 @@ def build(source: Path, timeout: int) -> float:
     client.execute()
     elapsed = time.perf_counter() - start
     clean_outputs(notebook)
+    notebook.metadata["last_verified"] = verification_record()
     target = source.with_suffix(".ipynb")
     jupytext.write(notebook, target, fmt="ipynb")
     return elapsed
