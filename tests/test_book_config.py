@@ -16,7 +16,7 @@ from docutils import nodes
 
 # Once every committed chapter has been re-synced with tools/execute_chapters.py (which writes the record), set this
 # to True so that a chapter committed without its "last verified" record fails.
-REQUIRE_LAST_VERIFIED = False
+REQUIRE_LAST_VERIFIED = True
 
 
 def _load(path: Path):

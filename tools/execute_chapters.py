@@ -63,10 +63,15 @@ def verification_record() -> dict:
     }
 
 
+def _build_order(path: Path) -> tuple[bool, str]:
+    """The summary chapter reads the other chapters' executed notebooks, so it is executed after all of them."""
+    return (path.stem.endswith("_summary"), path.name)
+
+
 def chapter_sources(paths: list[str]) -> list[Path]:
-    """The chapter ``.py`` files to build: the given ones, else every ``chapters/NN_*.py``."""
+    """The chapter ``.py`` files to build: the given ones, else every ``chapters/NN_*.py`` (the summary last)."""
     if not paths:
-        found = sorted(CHAPTERS.glob("[0-9][0-9]_*.py"))
+        found = sorted(CHAPTERS.glob("[0-9][0-9]_*.py"), key=_build_order)
         if not found:
             raise SystemExit(f"no chapter sources (NN_topic.py) in {CHAPTERS}")
         return found
@@ -78,7 +83,7 @@ def chapter_sources(paths: list[str]) -> list[Path]:
         if not path.is_file() or path.parent != CHAPTERS:
             raise SystemExit(f"{raw}: not a chapter source; expected chapters/NN_topic.py")
         sources.append(path)
-    return sources
+    return sorted(sources, key=_build_order)
 
 
 def clean_outputs(notebook: nbformat.NotebookNode) -> None:
