@@ -810,6 +810,50 @@ def _record_error(errors: list[dict[str, str]], section: str, case: str, exc: Ba
     _progress(f"{section} {case} FAILED: {text}")
 
 
+def _measure_cases(
+    framework: str,
+    config: BenchConfig,
+    result: dict[str, Any],
+    *,
+    train: Callable[[str, str, int], dict],
+    infer: Callable[[str, str], list],
+    pipeline: Callable[[str, int], dict],
+) -> None:
+    """Run *framework*'s training, inference and pipeline cases of *config* into *result*; a failing case is
+    recorded in ``result["errors"]`` and the others still run."""
+    errors = result["errors"]
+    result["training"] = []
+    for model, name, batch in config.training_plan(framework):
+        try:
+            entry = train(model, name, batch)
+            result["training"].append(entry)
+            _progress(
+                f"train {model} {name} batch {batch}: {entry['samples_per_s']['median']:,.0f} samples/s"
+                f" (first call {entry['first_call_s']:.2f} s)"
+            )
+        except Exception as exc:
+            _record_error(errors, "training", f"{model}/{name}/{batch}", exc)
+    result["inference"] = []
+    for model in config.inference_models:
+        for name in config.inference_configs:
+            if INFERENCE_CONFIGS[name][0] != framework:
+                continue
+            try:
+                result["inference"] += infer(model, name)
+                _progress(f"inference {model} {name}: done")
+            except Exception as exc:
+                _record_error(errors, "inference", f"{model}/{name}", exc)
+    result["pipelines"] = []
+    for name in config.pipelines:
+        if PIPELINES[name][0] != framework:
+            continue
+        for batch in config.pipeline_batch_sizes:
+            try:
+                result["pipelines"].append(pipeline(name, batch))
+            except Exception as exc:
+                _record_error(errors, "pipelines", f"{name}/{batch}", exc)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # NumPy process
 # ---------------------------------------------------------------------------------------------------------------
@@ -887,36 +931,14 @@ def _torch_child(config: BenchConfig) -> dict[str, Any]:
         "errors": errors,
     }
     result["matmul"] = _torch_matmul(config, device, sync, errors)
-    result["training"] = []
-    for model, name, batch in config.training_plan("pytorch"):
-        try:
-            entry = _torch_training(config, model, name, batch, device, sync)
-            result["training"].append(entry)
-            _progress(
-                f"train {model} {name} batch {batch}: {entry['samples_per_s']['median']:,.0f} samples/s"
-                f" (first call {entry['first_call_s']:.2f} s)"
-            )
-        except Exception as exc:
-            _record_error(errors, "training", f"{model}/{name}/{batch}", exc)
-    result["inference"] = []
-    for model in config.inference_models:
-        for name in config.inference_configs:
-            if INFERENCE_CONFIGS[name][0] != "pytorch":
-                continue
-            try:
-                result["inference"] += _torch_inference(config, model, name, device, sync)
-                _progress(f"inference {model} {name}: done")
-            except Exception as exc:
-                _record_error(errors, "inference", f"{model}/{name}", exc)
-    result["pipelines"] = []
-    for name in config.pipelines:
-        if PIPELINES[name][0] != "pytorch":
-            continue
-        for batch in config.pipeline_batch_sizes:
-            try:
-                result["pipelines"].append(_torch_pipeline(config, name, batch))
-            except Exception as exc:
-                _record_error(errors, "pipelines", f"{name}/{batch}", exc)
+    _measure_cases(
+        "pytorch",
+        config,
+        result,
+        train=lambda model, name, batch: _torch_training(config, model, name, batch, device, sync),
+        infer=lambda model, name: _torch_inference(config, model, name, device, sync),
+        pipeline=lambda name, batch: _torch_pipeline(config, name, batch),
+    )
     return result
 
 
@@ -1113,36 +1135,14 @@ def _tf_child(config: BenchConfig) -> dict[str, Any]:
     }
     with tf.device(device):
         result["matmul"] = _tf_matmul(config, device, gpus, errors)
-        result["training"] = []
-        for model, name, batch in config.training_plan("tensorflow"):
-            try:
-                entry = _tf_training(config, model, name, batch)
-                result["training"].append(entry)
-                _progress(
-                    f"train {model} {name} batch {batch}: {entry['samples_per_s']['median']:,.0f} samples/s"
-                    f" (first call {entry['first_call_s']:.2f} s)"
-                )
-            except Exception as exc:
-                _record_error(errors, "training", f"{model}/{name}/{batch}", exc)
-        result["inference"] = []
-        for model in config.inference_models:
-            for name in config.inference_configs:
-                if INFERENCE_CONFIGS[name][0] != "tensorflow":
-                    continue
-                try:
-                    result["inference"] += _tf_inference(config, model, name)
-                    _progress(f"inference {model} {name}: done")
-                except Exception as exc:
-                    _record_error(errors, "inference", f"{model}/{name}", exc)
-        result["pipelines"] = []
-        for name in config.pipelines:
-            if PIPELINES[name][0] != "tensorflow":
-                continue
-            for batch in config.pipeline_batch_sizes:
-                try:
-                    result["pipelines"].append(_tf_pipeline(config, name, batch))
-                except Exception as exc:
-                    _record_error(errors, "pipelines", f"{name}/{batch}", exc)
+        _measure_cases(
+            "tensorflow",
+            config,
+            result,
+            train=lambda model, name, batch: _tf_training(config, model, name, batch),
+            infer=lambda model, name: _tf_inference(config, model, name),
+            pipeline=lambda name, batch: _tf_pipeline(config, name, batch),
+        )
     return result
 
 
